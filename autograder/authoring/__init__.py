@@ -1,0 +1,1 @@
+"""Authoring: reading the nbgrader metadata of solution notebooks."""

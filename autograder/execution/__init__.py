@@ -1,0 +1,1 @@
+"""Execution: what runs for a submission, and running it (in-process or sandboxed)."""

@@ -1,0 +1,1 @@
+"""Release: the instructor and student notebooks generated from one solution source."""

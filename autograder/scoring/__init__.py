@@ -1,0 +1,1 @@
+"""Scoring: probes (run beside student code, return plain data) and checks (trusted verdicts)."""
