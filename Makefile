@@ -24,18 +24,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0   # pinned first: an unpinned torch pulls GBs of CUDA wheels
-	$(BIN)/pip install -q -e '.[cluster]'
+	$(BIN)/pip install -q -e '.[cluster,dev]'
 	@$(MAKE) --no-print-directory system-deps
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install everything (torch pinned to the CPU build)
 
-system-deps: ## best effort: bubblewrap for the grading sandbox (needs root + apt)
-	@if command -v bwrap >/dev/null; then echo "bubblewrap: present"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  (apt-get install -y -q bubblewrap >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1)) \
-	  && echo "bubblewrap: installed" || echo "bubblewrap: not installable here; grading falls back to process limits"; \
-	else echo "bubblewrap: missing (install the 'bubblewrap' package for the full sandbox)"; fi
+system-deps: ## best effort (root + apt): bubblewrap for the sandbox, chromium for the browser checks
+	@for pair in bwrap:bubblewrap chromium:chromium; do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  if command -v $$cmd >/dev/null; then echo "$$pkg: present"; \
+	  elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q $$pkg >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$pkg >/dev/null 2>&1)) \
+	    && echo "$$pkg: installed" || echo "$$pkg: could not be installed here"; \
+	  else echo "$$pkg: missing (install the Debian package '$$pkg')"; fi; done
 
 release: $(STAMP) ## generate student + instructor notebooks under assignments/
 	$(BIN)/autograder release $(ARGS)

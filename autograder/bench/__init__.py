@@ -1,0 +1,1 @@
+"""Benchmarks: the project's batch grader against nbgrader autograde, same submissions."""
