@@ -145,3 +145,34 @@ def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def affine_fit(inputs: np.ndarray, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares fit ``outputs ~ [inputs, 1] @ coef`` (rows are samples).
+
+    Returns ``(coef, residual)``: ``coef`` of shape ``(inputs.shape[1] + 1, k)`` (the
+    last row is the constant term) and the residual ``outputs - fit`` of the
+    outputs' shape. Layout-independent evidence that a map is affine: a small
+    residual on many random samples, whatever the parameters look like.
+    """
+    inputs = np.asarray(inputs, dtype=np.float64)
+    outputs = np.asarray(outputs, dtype=np.float64)
+    squeeze = outputs.ndim == 1
+    y = outputs[:, None] if squeeze else outputs
+    z = np.concatenate([inputs.reshape(len(inputs), -1), np.ones((len(inputs), 1))], axis=1)
+    coef, *_ = np.linalg.lstsq(z, y, rcond=None)
+    residual = y - z @ coef
+    return coef, (residual[:, 0] if squeeze else residual)
+
+
+def number(value: Any) -> float | None:
+    """A probe value that is a plain number or a one-element tensor, as a float; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dict) and "__tensor__" in value:
+        data = value["__tensor__"].get("data", [])
+        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], (int, float)):
+            return float(data[0])
+    return None

@@ -62,9 +62,9 @@ RECALL_DEFAULTS = {
     "hidden_size": 32,
     "lr": 1e-2,                # Adam
     "batch_size": 256,
-    "epochs": {10: 15, 40: 20},  # epochs per sequence length
+    "epochs": {10: 15, 40: 20, 80: 20},  # epochs per sequence length
     "short_len": 10,
-    "long_len": 40,
+    "long_len": 80,
     "test_seed_offset": 10_000,  # held-out data uses seed + offset
     "solved_acc": 0.9,           # held-out accuracy that counts as "solved"
 }
