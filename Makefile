@@ -41,8 +41,15 @@ system-deps: ## best effort (root + apt): bubblewrap for the sandbox, chromium f
 release: $(STAMP) ## generate student + instructor notebooks under assignments/
 	$(BIN)/autograder release $(ARGS)
 
-grade: $(STAMP) ## grade a class: ASSIGNMENT=... SUBMISSIONS=... OUT=...
+grade: $(STAMP) ## grade a class: ASSIGNMENT=... SUBMISSIONS=... OUT=... (re-run to resume; ARGS="--workers 4")
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade ASSIGNMENT=week10_rnn SUBMISSIONS=path/to/submissions OUT=path/to/out"; exit 2; }
 	$(BIN)/autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(OUT) $(ARGS)
+
+review: $(STAMP) ## TA: written answers waiting for review in OUT (ARGS="--decisions OUT/review_queue.csv" records them)
+	$(BIN)/autograder review $(ASSIGNMENT) --out $(OUT) $(ARGS)
+
+export: $(STAMP) ## re-export OUT from the gradebook, plus items.csv and canvas_import.csv (ARGS="--roster x.csv")
+	$(BIN)/autograder export $(ASSIGNMENT) --out $(OUT) $(ARGS)
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(ARGS)

@@ -2,6 +2,8 @@
 
     autograder release            instructor: build student + instructor notebooks
     autograder grade LAB SUBS     TA: grade a class (see ``autograder grade --help``)
+    autograder review LAB         TA: written answers waiting for review; record decisions
+    autograder export LAB         re-export grades, feedback and LMS files from the gradebook
 
 Each verb lives in its own package; this module only parses arguments.
 """

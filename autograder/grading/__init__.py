@@ -1,0 +1,1 @@
+"""Batch grading: the ``grade`` verb's orchestrator (intake -> executor -> checks -> gradebook -> reports)."""

@@ -1,0 +1,1 @@
+"""Reports written from the gradebook: grades.csv, results.jsonl, feedback pages, class report, LMS exports."""
