@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite runs many tiny models; torch's thread pool only adds contention on 2 cores.
+    import torch
+
+    torch.set_num_threads(1)
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_COURSE = REPO / "tests" / "example_course"
 

@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Mutation score and fairness corpus of the hidden tests.")
     parser.add_argument("labs", nargs="*")
     args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)  # many small models: threads only fight each other on a small machine
     config = load_config()
     ok = True
     for name in args.labs or config.labs:
