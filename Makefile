@@ -48,14 +48,29 @@ grade: $(STAMP) ## grade a class: ASSIGNMENT=... SUBMISSIONS=... OUT=... (re-run
 review: $(STAMP) ## TA: written answers waiting for review in OUT (ARGS="--decisions OUT/review_queue.csv" records them)
 	$(BIN)/autograder review $(ASSIGNMENT) --out $(OUT) $(ARGS)
 
+report: $(STAMP) ## rewrite OUT/report.html and OUT/feedback/ from the gradebook (no regrading)
+	$(BIN)/autograder report $(ASSIGNMENT) --out $(OUT) $(ARGS)
+
 export: $(STAMP) ## re-export OUT from the gradebook, plus items.csv and canvas_import.csv (ARGS="--roster x.csv")
 	$(BIN)/autograder export $(ASSIGNMENT) --out $(OUT) $(ARGS)
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(ARGS)
 
-demo: $(STAMP) ## the main job on bundled sample data
-	$(BIN)/autograder release
+N ?= 100
+BENCH_OUT = $(if $(filter command line environment,$(origin OUT)),$(OUT),bench-out)
+bench: $(STAMP) ## benchmark against nbgrader autograde on N submissions per lab -> OUT/bench.json (default bench-out/)
+	$(BIN)/python -m autograder.bench.run --n $(N) --out $(BENCH_OUT) $(ARGS)
+
+eval-rubrics: $(STAMP) ## rubric scorer against the labelled answers (tuning and held-out parts)
+	$(BIN)/python -m autograder.rubric.evaluate $(ARGS)
+
+mutation: $(STAMP) ## hidden suites: every mutant caught on its grade_id, every fair variant full marks
+	$(BIN)/python -m autograder.scoring.corpus $(ARGS)
+
+DEMO_OUT ?= demo-out
+demo: $(STAMP) ## the main job on bundled sample data: release, sample class, grade both labs -> demo-out/<lab>/report.html
+	$(BIN)/python -m autograder.demo.run --out $(DEMO_OUT) $(ARGS)
 
 clean: ## remove generated output (keeps .venv)
 	rm -rf out demo-out bench-out .pytest_cache

@@ -3,7 +3,9 @@
     autograder release            instructor: build student + instructor notebooks
     autograder grade LAB SUBS     TA: grade a class (see ``autograder grade --help``)
     autograder review LAB         TA: written answers waiting for review; record decisions
+    autograder report LAB         rewrite the class report and feedback pages from the gradebook
     autograder export LAB         re-export grades, feedback and LMS files from the gradebook
+    autograder bench              measure grading cost against nbgrader autograde
 
 Each verb lives in its own package; this module only parses arguments.
 """
@@ -57,12 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_later_verbs(verbs: argparse._SubParsersAction) -> None:
-    """Verbs whose packages are importable register themselves here."""
-    try:
-        from autograder.grading.command import register as register_grade
-    except ImportError:
-        return
-    register_grade(verbs)
+    """Verbs whose packages are importable register themselves here (each package owns its verb)."""
+    import importlib
+
+    for module in ("autograder.grading.command", "autograder.reports.command", "autograder.bench.command"):
+        try:
+            register = importlib.import_module(module).register
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a real bug inside the verb's package: say so
+                raise
+            continue
+        register(verbs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

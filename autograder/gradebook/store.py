@@ -11,7 +11,8 @@ Schema (version in ``schema_version``):
   every regrade is kept;
 * ``current_runs``: which run counts for (assignment, student): the latest;
 * ``results``: one row per graded item of a run (a hidden test or a rubric criterion);
-* ``ta_decisions``: a TA's decision on a rubric item, append-only (triggers
+* ``ta_decisions``: a TA's decision on a rubric item (points, and for a
+  misconception a ``verdict``: present / absent), append-only (triggers
   refuse UPDATE and DELETE), keyed by assignment, student, item, rubric version
   and answer hash; when reading, the latest matching decision wins.
 
@@ -88,6 +89,7 @@ CREATE TABLE IF NOT EXISTS runs (
     issues_json    TEXT NOT NULL DEFAULT '[]',
     cells_json     TEXT NOT NULL DEFAULT '[]',
     answers_json   TEXT NOT NULL DEFAULT '{}',
+    plots_json     TEXT NOT NULL DEFAULT '[]',
     output_tail    TEXT NOT NULL DEFAULT '',
     code_max       REAL NOT NULL DEFAULT 0,
     written_max    REAL NOT NULL DEFAULT 0,
@@ -126,7 +128,8 @@ CREATE TABLE IF NOT EXISTS ta_decisions (
     points         REAL NOT NULL,
     comment        TEXT NOT NULL DEFAULT '',
     decided_by     TEXT NOT NULL DEFAULT '',
-    decided_at     TEXT NOT NULL
+    decided_at     TEXT NOT NULL,
+    verdict        TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS decisions_by_key ON ta_decisions (assignment, student_id, item, rubric_version, answer_hash);
 CREATE TRIGGER IF NOT EXISTS ta_decisions_no_update BEFORE UPDATE ON ta_decisions
@@ -192,10 +195,25 @@ class RunRecord:
     issues: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)  # written answers (grade_id -> text), for the TA
+    plots: list[dict[str, Any]] = field(default_factory=list)  # feedback plot specs (autograder.reports.plots)
     output_tail: str = ""
     code_max: float = 0.0  # the lab's totals when this run was made (an error run has no results to sum)
     written_max: float = 0.0
     results: list[ResultRow] = field(default_factory=list)
+
+
+@dataclass
+class DecisionInput:
+    """One TA decision to record (``Gradebook.record_decisions``); rubric version and
+    answer hash default to those of the student's current result."""
+
+    student_id: str
+    item: str
+    points: float
+    comment: str = ""
+    verdict: str = ""
+    rubric_version: str | None = None
+    answer_hash: str | None = None
 
 
 @dataclass
@@ -205,6 +223,7 @@ class Decision:
     decided_by: str
     decided_at: str
     decision_id: int
+    verdict: str = ""  # misconceptions: "present" / "absent"; criteria: ""
 
 
 @dataclass
@@ -238,6 +257,7 @@ class CurrentRun:
     sis_user_id: str | None
     section: str | None
     results: list[ResultRow]
+    plots: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Gradebook:
@@ -256,6 +276,14 @@ class Gradebook:
         with self.transaction():
             for statement in _statements(SCHEMA):
                 self.db.execute(statement)
+            # additive columns of later versions of schema 1 (older gradebooks get them empty)
+            columns = {r["name"] for r in self.db.execute("PRAGMA table_info(runs)")}
+            if "plots_json" not in columns:
+                self.db.execute("ALTER TABLE runs ADD COLUMN plots_json TEXT NOT NULL DEFAULT '[]'")
+            # a misconception's TA verdict (present/absent): a cap-only misconception has no points to say it with
+            decision_columns = {r["name"] for r in self.db.execute("PRAGMA table_info(ta_decisions)")}
+            if "verdict" not in decision_columns:
+                self.db.execute("ALTER TABLE ta_decisions ADD COLUMN verdict TEXT NOT NULL DEFAULT ''")
             row = self.db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 self.db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
@@ -337,12 +365,13 @@ class Gradebook:
             cur = db.execute(
                 """INSERT INTO runs (batch_id, assignment, student_id, submission_id, grader_version, rubric_version, status,
                                      message, retry, exec_status, exec_message, sandbox, wall_s, cpu_s, peak_rss_mb,
-                                     issues_json, cells_json, answers_json, output_tail, code_max, written_max, graded_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                     issues_json, cells_json, answers_json, plots_json, output_tail, code_max, written_max,
+                                     graded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (batch_id, sub.assignment, sub.student_id, sid_row["submission_id"], run.grader_version, run.rubric_version,
                  run.status, run.message, int(run.retry), run.exec_status, run.exec_message, run.sandbox, run.wall_s,
-                 run.cpu_s, run.peak_rss_mb, _dumps(run.issues), _dumps(run.cells), _dumps(run.answers), run.output_tail, run.code_max,
-                 run.written_max, now_iso()))
+                 run.cpu_s, run.peak_rss_mb, _dumps(run.issues), _dumps(run.cells), _dumps(run.answers),
+                 _dumps(run.plots), run.output_tail, run.code_max, run.written_max, now_iso()))
             run_id = int(cur.lastrowid)
             db.executemany(
                 """INSERT INTO results (run_id, seq, item, kind, grade_id, part, title, points, max_points, status, message,
@@ -357,25 +386,46 @@ class Gradebook:
 
     # -- TA decisions (append-only) ----------------------------------------------------
     def record_decision(self, assignment: str, student_id: str, item: str, points: float, *, comment: str = "",
-                        decided_by: str = "", rubric_version: str | None = None, answer_hash: str | None = None) -> int:
+                        decided_by: str = "", rubric_version: str | None = None, answer_hash: str | None = None,
+                        verdict: str = "") -> int:
         """Record a TA decision on one rubric item of a student's current run. The rubric
         version and answer hash default to those of the current result, so the decision
         stops applying when the student's answer (or the rubric) changes."""
-        current = self._current_result(assignment, student_id, item)
-        if current is None:
-            raise GradebookError(f"no current result {item!r} for {student_id} in {assignment}")
-        if current["kind"] != "rubric":
-            raise GradebookError(f"{item!r} is a hidden test, not a rubric item; TA decisions apply to rubric items")
-        low = float(json.loads(current["detail_json"] or "{}").get("min_points", 0.0))
-        if not low <= points <= current["max_points"]:
-            raise GradebookError(f"{item!r} takes {low:g} to {current['max_points']:g} points; {points:g} is out of range")
+        return self.record_decisions(assignment, [DecisionInput(student_id, item, float(points), comment, verdict,
+                                                                rubric_version, answer_hash)], decided_by=decided_by)[0]
+
+    def record_decisions(self, assignment: str, entries: list["DecisionInput"], *, decided_by: str = "") -> list[int]:
+        """Record several TA decisions at once (a review group): every entry is checked
+        first, then all rows are appended in one transaction, so either all or none are
+        recorded. Each row keeps its own answer's rubric version and hash."""
+        rows = []
+        for e in entries:
+            current = self._current_result(assignment, e.student_id, e.item)
+            if current is None:
+                raise GradebookError(f"no current result {e.item!r} for {e.student_id} in {assignment}")
+            if current["kind"] != "rubric":
+                raise GradebookError(f"{e.item!r} is a hidden test, not a rubric item; TA decisions apply to rubric items")
+            detail = json.loads(current["detail_json"] or "{}")
+            low = float(detail.get("min_points", 0.0))
+            if not low <= e.points <= current["max_points"]:
+                raise GradebookError(f"{e.item!r} takes {low:g} to {current['max_points']:g} points; "
+                                     f"{e.points:g} is out of range")
+            if e.verdict not in ("", "present", "absent"):
+                raise GradebookError(f"unknown verdict {e.verdict!r} (present or absent)")
+            if e.verdict and detail.get("item_kind") != "misconception":
+                raise GradebookError(f"{e.item!r} is a criterion: decide it with points, not {e.verdict!r}")
+            rows.append((assignment, e.student_id, e.item, e.rubric_version or current["rubric_version"],
+                         e.answer_hash or current["answer_hash"] or "", float(e.points), e.comment, decided_by,
+                         now_iso(), e.verdict))
+        ids = []
         with self.transaction() as db:
-            cur = db.execute(
-                """INSERT INTO ta_decisions (assignment, student_id, item, rubric_version, answer_hash, points, comment,
-                                             decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (assignment, student_id, item, rubric_version or current["rubric_version"],
-                 answer_hash or current["answer_hash"] or "", float(points), comment, decided_by, now_iso()))
-            return int(cur.lastrowid)
+            for row in rows:
+                cur = db.execute(
+                    """INSERT INTO ta_decisions (assignment, student_id, item, rubric_version, answer_hash, points, comment,
+                                                 decided_by, decided_at, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    row)
+                ids.append(int(cur.lastrowid))
+        return ids
 
     def _current_result(self, assignment: str, student_id: str, item: str) -> sqlite3.Row | None:
         return self.db.execute(
@@ -388,7 +438,29 @@ class Gradebook:
         out: dict[tuple[str, str, str, str], Decision] = {}
         for row in self.db.execute("SELECT * FROM ta_decisions WHERE assignment = ? ORDER BY decision_id", (assignment,)):
             out[(row["student_id"], row["item"], row["rubric_version"], row["answer_hash"])] = Decision(
-                row["points"], row["comment"], row["decided_by"], row["decided_at"], row["decision_id"])
+                row["points"], row["comment"], row["decided_by"], row["decided_at"], row["decision_id"],
+                row["verdict"] or "")
+        return out
+
+    def decided_answers(self, assignment: str, rubric_version: str) -> list[tuple[str, str, str, Decision]]:
+        """(student, item, answer text, latest decision) of every TA decision under
+        ``rubric_version`` whose answer text is still in the gradebook (any run of the
+        student, not only the current one): the labelled data for recalibration."""
+        texts: dict[tuple[str, str, str], str] = {}
+        for row in self.db.execute(
+                """SELECT r.student_id, res.item, res.grade_id, res.answer_hash, r.answers_json FROM runs r
+                   JOIN results res ON res.run_id = r.run_id
+                   WHERE r.assignment = ? AND r.rubric_version = ? AND res.kind = 'rubric'
+                   ORDER BY r.run_id DESC""", (assignment, rubric_version)):
+            key = (row["student_id"], row["item"], row["answer_hash"] or "")
+            if key not in texts:
+                answer = json.loads(row["answers_json"] or "{}").get(row["grade_id"])
+                if answer is not None:
+                    texts[key] = answer
+        out = []
+        for (student, item, version, ahash), decision in sorted(self.decisions(assignment).items()):
+            if version == rubric_version and (student, item, ahash) in texts:
+                out.append((student, item, texts[(student, item, ahash)], decision))
         return out
 
     # -- reading --------------------------------------------------------------------------
@@ -436,7 +508,8 @@ class Gradebook:
                 row["rubric_version"], row["exec_status"], row["exec_message"], row["wall_s"] or 0.0,
                 json.loads(row["issues_json"]), json.loads(row["cells_json"]), json.loads(row["answers_json"]), row["output_tail"], row["code_max"], row["written_max"], row["graded_at"],
                 row["source_path"], row["content_hash"], row["attempt"], row["submitted_at"], bool(row["late"]),
-                row["display_name"], row["lms_user_id"], row["sis_user_id"], row["section"], items))
+                row["display_name"], row["lms_user_id"], row["sis_user_id"], row["section"], items,
+                json.loads(row["plots_json"] or "[]")))
         return out
 
     def history(self, assignment: str, student_id: str) -> list[dict[str, Any]]:
@@ -454,20 +527,28 @@ class Gradebook:
 def apply_decision(item: ResultRow, decision: Decision) -> None:
     """A TA's points replace the automatic ones. For a criterion: full points credited,
     none fail, in between partial. For a misconception (0 or a negative penalty):
-    0 means absent (credited), a penalty means present (fail)."""
+    present (fail) when the verdict says so or the points are a penalty, else absent
+    (credited); a present misconception's cap applies (``ta.present``). The student
+    sees the TA's comment, else the rubric's feedback for the decided outcome."""
     if item.detail.get("item_kind") == "misconception":
         low = float(item.detail.get("min_points", 0.0))
         points = max(low, min(float(decision.points), 0.0))
-        status = "fail" if points < 0 else "credited"
+        met = decision.verdict == "present" or (decision.verdict != "absent" and points < 0)
+        status = "fail" if met else "credited"
     else:
         points = max(0.0, min(float(decision.points), item.max_points))
         status = "credited" if points >= item.max_points else ("fail" if points <= 0 else "partial")
+        met = status == "credited"
     item.detail = {**item.detail, "automatic": {"points": item.points, "status": item.status},
-                   "ta": {"points": points, "by": decision.decided_by, "at": decision.decided_at}}
+                   "ta": {"points": points, "by": decision.decided_by, "at": decision.decided_at, "present": met}}
     item.points = points
     item.status = status
     if decision.comment:
         item.message = decision.comment
+    elif "feedback_met" in item.detail:  # the review note ("a TA will check") no longer applies
+        item.message = str(item.detail["feedback_met" if met else "feedback_not_met"])
+    elif item.detail.get("decision") == "needs_review":  # an answer read by a TA without a rubric
+        item.message = "Graded by a TA."
 
 
 def _dumps(value: Any) -> str:

@@ -29,6 +29,7 @@ from autograder.grading.translate import build_run, error_run
 from autograder.grading.written import WrittenGrader
 from autograder.intake import Candidate, IntakeError, collect, lab_grade_ids, parse_submission
 from autograder.labs import Lab, load_lab
+from autograder.reports.plots import lab_plots
 from autograder.scoring.check_runner import run_checks
 from autograder.scoring.inprocess import trusted_notebook
 from autograder.scoring.points import load_points
@@ -215,6 +216,8 @@ class BatchGrader:
             run = build_run(self.lab, program, result, outcomes[pending.cand.student_id], written,
                             grader_version=self.version, rubric_version=self.written.version,
                             code_max=self.code_max, written_max=self.written_max)
+            if run.status != "error":  # plots from the student's own probe data (trusted side, never fails)
+                run.plots = lab_plots(self.lab.hidden_dir, result.probes)
             gb.store(self._info(pending.cand), run, batch_id)
             tick()
 

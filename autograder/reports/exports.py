@@ -6,7 +6,8 @@
   docs/grading.md), sorted by student id, no timestamps: grading the same
   folder twice gives byte-identical files;
 * ``results.jsonl``: one JSON object per graded item, same order;
-* ``feedback/<student_id>.html`` and ``report.html``;
+* ``feedback/<student_id>.html`` and ``report.html`` (:func:`write_pages`, also
+  used alone by the ``report`` verb);
 * ``review_queue.csv``: the written items waiting for a TA (for ``autograder review``).
 
 With ``extra=True`` (the ``export`` verb) also ``items.csv`` (every item with
@@ -151,6 +152,21 @@ def canvas_csv(views: Sequence[StudentView], lab: Lab, *, roster: list[dict[str,
     return _csv(rows)
 
 
+def write_pages(gb: Gradebook, lab: Lab, out: Path, views: Sequence[StudentView] | None = None) -> list[Path]:
+    """Write ``feedback/<student_id>.html`` and ``report.html`` from the gradebook and
+    return the feedback pages written; the ``report`` verb calls only this, so
+    regenerating the pages never rewrites grades.csv or the LMS files."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    clean_stale(out)
+    if views is None:
+        views = [view_of(run, lab) for run in gb.current(lab.name)]
+    pages = write_feedback(out, views)
+    write_text(out / "report.html", render_class_report(views, lab_title=lab.title, assignment=lab.name,
+                                                        batch=gb.last_batch(lab.name)))
+    return pages
+
+
 def export_outputs(gb: Gradebook, lab: Lab, out: Path, *, extra: bool = False, roster: Path | None = None,
                    canvas_assignment_id: str | None = None) -> ExportResult:
     out = Path(out)
@@ -162,9 +178,7 @@ def export_outputs(gb: Gradebook, lab: Lab, out: Path, *, extra: bool = False, r
     write_text(out / "results.jsonl", results_jsonl(views))
     queue_text, queue = review_queue_csv(views)
     write_text(out / "review_queue.csv", queue_text)
-    files += write_feedback(out, views)
-    write_text(out / "report.html", render_class_report(views, lab_title=lab.title, assignment=lab.name,
-                                                        batch=gb.last_batch(lab.name)))
+    files += write_pages(gb, lab, out, views)
     if extra:
         write_text(out / "items.csv", items_csv(views))
         roster_rows = read_roster(Path(roster)) if roster else None

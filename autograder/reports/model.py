@@ -106,4 +106,5 @@ def view_of(run: CurrentRun, lab: Lab) -> StudentView:
         attempt=run.attempt, submitted_at=run.submitted_at, source_path=run.source_path,
         display_name=run.display_name, lms_user_id=run.lms_user_id, sis_user_id=run.sis_user_id, section=run.section,
         wall_s=run.wall_s, exec_status=run.exec_status, output_tail=run.output_tail,
+        extra={"plots": list(getattr(run, "plots", []) or [])},
     )

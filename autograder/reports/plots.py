@@ -200,14 +200,25 @@ def render_png(spec: Mapping[str, Any]) -> bytes:
             continue
         xs, ys = zip(*pts)
         if s["role"] == "reference":
-            ax.plot(xs, ys, linestyle="--", color=REFERENCE, linewidth=2, marker="", label=s["label"], zorder=2)
+            ax.plot(xs, ys, linestyle="--", color=REFERENCE, linewidth=1.8, marker="", label=s["label"], zorder=5)
         elif s["role"] == "points":
             ax.plot(xs, ys, linestyle="", marker="o", markersize=4, color=POINTS, alpha=0.8, label=s["label"], zorder=3)
         else:
             ax.plot(xs, ys, linestyle="-", color=STUDENT, linewidth=2, marker="o", markersize=5, label=s["label"],
                     zorder=4)
     if spec.get("log_y"):
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_yscale("log")
+        ys_all = [y for s in spec["series"] for y in s["y"] if y is not None and y > 0]
+        if ys_all and max(ys_all) / min(ys_all) < 10 ** 2.5:
+            # less than ~2 decades: powers of ten alone would leave one labelled tick (or none)
+            from matplotlib.ticker import LogLocator
+
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        plain = FuncFormatter(lambda v, _: f"{v:.2g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     if spec.get("x_ticks"):
         ax.set_xticks([t for t in spec["x_ticks"] if t is not None])
     ax.set_xlabel(spec.get("x_label") or "")
