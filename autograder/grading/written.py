@@ -57,8 +57,15 @@ class WrittenGrader:
         self.rubric_file_hash = ""
         path = lab.rubric_path
         if RubricScorer is not None and load_rubric is not None and path.exists():
+            from autograder.rubric.recalibrate import calibration_override_path, load_calibration_override
+
             self.rubric = load_rubric(path)
-            self.rubric_file_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            digest = hashlib.sha256(path.read_bytes())
+            override = calibration_override_path(path)
+            if override.exists():  # thresholds recalibrated from TA decisions (autograder review --recalibrate --apply)
+                self.rubric = load_calibration_override(self.rubric, override)
+                digest.update(override.read_bytes())
+            self.rubric_file_hash = digest.hexdigest()[:16]
         if self.rubric is not None:
             self.version = f"rubric:{self.rubric.version}"
         else:
@@ -149,7 +156,10 @@ class WrittenGrader:
         return row
 
     def _item_detail(self, q: Any, spec: Any) -> dict[str, Any]:
-        detail: dict[str, Any] = {"item_kind": spec.kind, "question": q.question, "question_max": float(q.max_points)}
+        detail: dict[str, Any] = {"item_kind": spec.kind, "question": q.question, "question_max": float(q.max_points),
+                                  # both texts, so a TA decision shows the one for the decided outcome
+                                  "feedback_met": spec.feedback.shown_if_met,
+                                  "feedback_not_met": spec.feedback.shown_if_not_met}
         if spec.kind == "misconception":
             detail["min_points"] = float(min(spec.penalty, 0.0))
             if spec.cap is not None:
@@ -188,7 +198,7 @@ class WrittenGrader:
 def item_met(row: ResultRow) -> bool:
     """A misconception counts as present (for caps): the TA's decision, else the scorer's."""
     if "ta" in row.detail:
-        return row.points < 0
+        return bool(row.detail["ta"].get("present", row.points < 0))
     return bool(row.detail.get("met"))
 
 

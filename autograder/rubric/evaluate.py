@@ -4,6 +4,8 @@
     python -m autograder.rubric.evaluate --no-timing --json out.json
     python -m autograder.rubric.evaluate --show-errors tuning   # disagreements (tuning split only)
 
+Exit status 1 when the held-out split misses a target (``make eval-rubrics``).
+
 Labelled answers live in ``tests/data/rubric_eval/<lab>.yaml``; each has a
 ``split``: ``tuning`` (used to write patterns and choose thresholds) or
 ``heldout`` (never used for tuning; reported separately). Metrics, per split
@@ -396,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         clean = {k: v for k, v in rep.items() if not k.startswith("_")}
         args.json.write_text(json.dumps(clean, indent=2))
-    return 0
+    # exit status 1 when the held-out split misses a target, so `make eval-rubrics` fails visibly
+    return 0 if all(meets_targets(rep["splits"]["heldout"]).values()) else 1
 
 
 if __name__ == "__main__":
