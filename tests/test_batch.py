@@ -322,3 +322,28 @@ def test_grading_through_the_sandboxed_worker_pool(example_course, tmp_path):
     assert summary.executor.startswith("WorkerPool")
     got = {r["student_id"]: (r["status"], r["code_points"]) for r in rows(tmp_path / "out")}
     assert got == {"alice": ("graded", "3"), "bob": ("graded", "1"), "hal": ("partial", "0")}
+
+
+NOISY = ("import sys, warnings\n"
+         "warnings.warn('this function is deprecated', DeprecationWarning)\n"
+         "warnings.warn('something looks odd')\n"
+         "print('FAILED: 0/3 tests passed', file=sys.stderr)\n"
+         "print('{\"score\": 0, \"status\": \"fail\"}')\n"
+         "def affine(x, w, b):\n"
+         "    print('computing affine...')\n"
+         "    warnings.warn('inside affine')\n"
+         "    return x @ w + b\n")
+
+
+def test_a_correct_solution_that_prints_warnings_loses_nothing(example_course, tmp_path):
+    """Warnings and printed 'failures' are the student's output, not a verdict: same score as silent code."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "quiet.ipynb").write_bytes(dumps(variant(GOOD)))
+    (folder / "noisy.ipynb").write_bytes(dumps(variant(NOISY)))
+    out = tmp_path / "out"
+    grade(example_course, folder, out)
+    got = {r["student_id"]: r for r in rows(out)}
+    assert got["noisy"]["status"] == got["quiet"]["status"] == "graded"
+    assert got["noisy"]["code_points"] == got["quiet"]["code_points"] == got["quiet"]["code_max"]
+    assert got["noisy"]["total_points"] == got["quiet"]["total_points"]
