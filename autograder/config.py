@@ -22,6 +22,9 @@ class GradingLimits:
     max_processes: int = 64
     max_output_kb: int = 256
     run_experiments: bool = False
+    # Dask scheduler address (tcp://host:8786): grade on a cluster instead of this machine's
+    # cores; "" grades locally. `autograder grade --scheduler` overrides it (docs/cluster.md).
+    scheduler: str = ""
 
     def worker_count(self) -> int:
         if self.workers == "auto":

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograder.config import CourseConfig
 
 GRADE_DESCRIPTION = """\
 Grade every submission of ASSIGNMENT found in SUBMISSIONS and write the results to OUT.
@@ -45,6 +47,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _grade_config(args: argparse.Namespace) -> "CourseConfig":
+    """course.yaml, with ``--scheduler`` (a Dask address; "local" forces this machine) over grading.scheduler."""
+    from dataclasses import replace
+
+    from autograder.config import load_config
+
+    config = load_config(args.course)
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None:
+        config = replace(config, grading=replace(config.grading, scheduler="" if scheduler == "local" else scheduler))
+    return config
+
+
 def _cmd_grade(args: argparse.Namespace) -> int:
     from autograder.gradebook import GradebookError
     from autograder.grading.batch import BatchGrader, GradebookBusy, GradeOptions
@@ -61,7 +76,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         print(f"error: submissions not found: {opts.submissions}", file=sys.stderr)
         return 2
     try:
-        grader = BatchGrader(opts)
+        grader = BatchGrader(opts, config=_grade_config(args))
     except (FileNotFoundError, ValueError) as exc:  # a lab without hidden tests, a broken rubric, ...
         print(f"error: cannot grade {opts.assignment}: {exc}", file=sys.stderr)
         return 2
@@ -119,45 +134,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from autograder.config import load_config
-    from autograder.gradebook import Gradebook, GradebookError
-    from autograder.grading.review import import_decisions
-    from autograder.labs import load_lab
-    from autograder.reports.exports import export_outputs
+    from autograder.grading.review import review_command
 
-    lab = load_lab(args.assignment, load_config(args.course))
-    out = Path(args.out)
-    path = Path(args.gradebook) if args.gradebook else out / "gradebook.sqlite"
-    if not path.exists():
-        print(f"error: no gradebook at {path}: grade first", file=sys.stderr)
-        return 2
-    who = args.ta or os.environ.get("AUTOGRADER_TA") or getpass.getuser()
-    status = 0
-    with Gradebook(path) as gb:
-        if args.decide:
-            student, item, points = args.decide
-            try:
-                gb.record_decision(lab.name, student, item, float(points), comment=args.comment or "", decided_by=who)
-                print(f"recorded: {student} {item} -> {points} points")
-            except (GradebookError, ValueError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                status = 2
-        if args.decisions:
-            try:
-                result = import_decisions(gb, lab.name, Path(args.decisions), decided_by=who)
-            except (GradebookError, OSError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            print(f"recorded {result.recorded} decision(s); {result.skipped_blank} row(s) left blank")
-            for problem in result.problems:
-                print(f"  {problem}", file=sys.stderr)
-            status = status or (1 if result.problems else 0)
-        result = export_outputs(gb, lab, out)
-    print(f"{result.review_queue} written item(s) waiting for review: {out / 'review_queue.csv'}")
-    if result.review_queue and not (args.decide or args.decisions):
-        print("fill in the 'points' column (and 'comment', shown to the student), then:\n"
-              f"  autograder review {lab.name} --out {out} --decisions {out / 'review_queue.csv'}")
-    return status
+    return review_command(args)
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -185,6 +164,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
                    help="larger notebook files are not graded (status error; default: 20)")
     p.add_argument("--chunk-size", type=_positive_int, default=50, metavar="N",
                    help="submissions checked per hidden-test session (default: 50)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on a Dask cluster, e.g. tcp://head:8786 (default: course.yaml's grading.scheduler; "
+                        "'local' grades on this machine); this process stays the only gradebook writer "
+                        "(docs/cluster.md)")
     p.set_defaults(handler=_cmd_grade)
 
     e = verbs.add_parser(
@@ -201,17 +184,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
                    help="the Canvas assignment id, so the column header matches the existing assignment")
     e.set_defaults(handler=_cmd_export)
 
+    from autograder.grading.review import REVIEW_DESCRIPTION, REVIEW_EPILOG, add_review_arguments
+
     r = verbs.add_parser(
-        "review", help="TA: list written answers waiting for review and record decisions",
-        description="Without options: write OUT/review_queue.csv (written items waiting for a TA) and say how many. "
-                    "--decisions FILE records every row of a filled-in queue whose 'points' column is set; "
-                    "--decide STUDENT ITEM POINTS records one. Decisions are never overwritten (the latest wins), "
-                    "survive regrades while the student's answer is unchanged, and OUT is re-exported.")
-    r.add_argument("assignment", metavar="ASSIGNMENT")
-    r.add_argument("--out", default="out", metavar="OUT", help="folder holding the gradebook and the files (default: ./out)")
-    r.add_argument("--gradebook", default=None, metavar="PATH", help="gradebook database (default: OUT/gradebook.sqlite)")
-    r.add_argument("--decisions", default=None, metavar="CSV", help="a filled-in review_queue.csv to record")
-    r.add_argument("--decide", nargs=3, metavar=("STUDENT", "ITEM", "POINTS"), help="record one decision")
-    r.add_argument("--comment", default=None, help="with --decide: feedback shown to the student")
-    r.add_argument("--ta", default=None, help="who decides (default: $AUTOGRADER_TA or the login name)")
+        "review", help="TA: the review queue grouped by similar answers; record decisions; recalibrate thresholds",
+        description=REVIEW_DESCRIPTION, epilog=REVIEW_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_review_arguments(r)
     r.set_defaults(handler=_cmd_review)

@@ -7,6 +7,10 @@
   ``ForkExecutor`` with a warning;
 * ``none``: ``ForkExecutor``: forked children with resource limits, no isolation
   (for trusted notebooks, or inside another sandbox).
+
+With a Dask scheduler (``grade --scheduler`` or course.yaml's ``grading.scheduler``)
+the same choice is made on every Dask worker instead, and this process only
+coordinates (``autograder.execution.dask_executor``; docs/cluster.md).
 """
 from __future__ import annotations
 
@@ -43,10 +47,28 @@ def _make_pool(cls: Any, lab: Lab, limits: GradingLimits, workers: int, sandbox:
     return cls([lab], limits, **kwargs)
 
 
+def _make_dask(kind: str, lab: Lab, limits: GradingLimits) -> tuple[Any, str, list[str]]:
+    """Chunks of submissions to the Dask workers, each running a warm pool of its own."""
+    try:
+        from autograder.execution.dask_executor import DaskExecutor
+    except ImportError as exc:  # distributed not installed
+        raise ExecutorUnavailable(f"--scheduler needs Dask: pip install -e '.[cluster]' ({exc})") from exc
+    sandbox = {"auto": None, "bwrap": "bwrap", "none": "rlimits"}[kind]
+    try:
+        executor = DaskExecutor(limits.scheduler, None, [lab], limits=limits, sandbox=sandbox)
+    except (OSError, TimeoutError) as exc:
+        raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {limits.scheduler}: {exc}") from exc
+    n = executor.n_workers
+    warnings = [] if n else [f"the Dask scheduler at {limits.scheduler} has no workers yet; waiting for them"]
+    return executor, f"Dask cluster {executor.address}: {n} worker(s), each a warm WorkerPool ({kind})", warnings
+
+
 def make_executor(kind: str, lab: Lab, limits: GradingLimits, workers: int) -> tuple[Any, str, list[str]]:
     """(executor, description for the summary, warnings for the TA)."""
     if kind not in CHOICES:
         raise ExecutorUnavailable(f"--sandbox must be one of {', '.join(CHOICES)}")
+    if getattr(limits, "scheduler", ""):
+        return _make_dask(kind, lab, limits)
     warnings: list[str] = []
     if kind in ("auto", "bwrap"):
         pool = _worker_pool()
