@@ -106,6 +106,16 @@ def run_checks(hidden_dir: Path, data: dict[str, Mapping[str, Any]]) -> dict[str
         "-q",
         "-p", "no:cacheprovider",
         "-p", "no:randomly",
+        # per-test overhead the trusted checks never use: log capture (a third of the session's
+        # CPU), faulthandler, junitxml/pastebin/doctest/stepwise, nose-style setup
+        "-p", "no:logging",
+        "-p", "no:faulthandler",
+        "-p", "no:junitxml",
+        "-p", "no:pastebin",
+        "-p", "no:doctest",
+        "-p", "no:stepwise",
+        "-p", "no:nose",
+        "--capture=no",  # stdout/stderr are redirected around the whole session below
         "--noconftest",
         "--import-mode=importlib",
         "--rootdir", str(hidden_dir),
