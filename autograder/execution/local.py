@@ -17,6 +17,7 @@ for trusted submissions or inside another sandbox.
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import resource
@@ -362,6 +363,7 @@ class ForkExecutor:
 
         os.setpgid(0, 0)
         _set_pdeathsig()
+        faulthandler.disable()  # a parent's handler (pytest's) would print a student's segfault as ours
         os.chdir(workdir)  # files the notebook writes (logs, checkpoints) land here, not in the TA's folder
         os.environ["TMPDIR"] = workdir
         tempfile.tempdir = None
