@@ -551,6 +551,13 @@ class WorkerPool:
             paths += [lab.hidden_dir / "probes.py" for lab in self.labs.values()]
         return paths
 
+    def _tmp_view_names(self) -> list[str]:
+        """Top-level names under the sandbox's /tmp that are read-only parts of the view
+        (a checkout or venv living in /tmp): the worker's clean-up leaves them alone."""
+        if getattr(self, "_view_in_tmp", None) is None:
+            self._bwrap_argv(-1)  # computes it
+        return list(self._view_in_tmp)
+
     def _config(self, w: _Worker) -> dict[str, Any]:
         lim = self.limits
         in_view = self.sandbox == "bubblewrap"
@@ -571,6 +578,7 @@ class WorkerPool:
             "scratch_root": "/tmp" if in_view else w.scratch,
             "clean_dir": "/dev/shm" if in_view else None,
             "private_scratch_root": True,
+            "keep_in_scratch_root": self._tmp_view_names() if in_view else [],
             "pdeathsig": not in_view,
             "as_headroom_bytes": max(mem, 1024) * 1024 * 1024 if mem else 0,
             "max_file_bytes": self._scratch_bytes(),
@@ -604,7 +612,10 @@ class WorkerPool:
                 args += ["--cap-add", cap]
         else:
             args += ["--unshare-user"]
-        made: set[str] = {"/"}
+        # The private /tmp first: a Python or checkout that lives under /tmp (a CI clone, a
+        # venv in /tmp) is then bound *into* it instead of being hidden by it.
+        args += ["--size", str(self._scratch_bytes()), "--perms", "0755", "--tmpfs", "/tmp"]
+        made: set[str] = {"/", "/tmp"}
 
         def parents(path: Path) -> None:
             for parent in reversed(path.parents):
@@ -642,10 +653,10 @@ class WorkerPool:
             roots.append(p)
         for p in sorted(roots, key=lambda q: len(q.parts)):
             ro(p)
+        self._view_in_tmp = sorted({d.split("/")[2] for d in made if d.startswith("/tmp/")})
         for name, lab in self.labs.items():
             ro((lab.hidden_dir / "probes.py").resolve(), Path(PROBES_IN_VIEW) / f"{name}.py")
         args += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(self._scratch_bytes()), "--perms", "0755", "--tmpfs", "/tmp",
                  "--size", str(64 * 1024 * 1024), "--perms", "1777", "--tmpfs", "/dev/shm",
                  "--remount-ro", "/", "--chdir", "/tmp"]
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",

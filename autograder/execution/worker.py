@@ -568,8 +568,9 @@ class Worker:
                 entries = os.listdir(root)
             except OSError:
                 continue
+            keep = set(self.cfg.get("keep_in_scratch_root") or []) if root == self.scratch_root else set()
             for name in entries:
-                if name.startswith(".mpl-worker") or name == WORKER_DIR:
+                if name.startswith(".mpl-worker") or name == WORKER_DIR or name in keep:
                     continue
                 path = os.path.join(root, name)
                 try:
