@@ -57,6 +57,7 @@ def _nbgrader_cmd(*args: str) -> list[str]:
 
 def setup_course(lab: Lab, course: Path) -> None:
     """source/<lab>/ from the instructor version (with its public checks)."""
+    course = Path(course).resolve()  # nbgrader would resolve a relative root against its own cwd
     if course.exists():
         shutil.rmtree(course)
     (course / "source").mkdir(parents=True)

@@ -385,7 +385,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.course)
     labs = args.labs or list(config.labs)
     default_labs = [x for x in _labs_arg(args.nbgrader_default_labs, labs) if x in labs]
-    out: Path = args.out
+    out: Path = Path(args.out).resolve()  # nbgrader resolves a relative root against its own cwd
     work = out / "work"
     if work.exists():
         shutil.rmtree(work)
