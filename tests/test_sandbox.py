@@ -629,6 +629,9 @@ def test_close_leaves_nothing(env):
 
     from autograder.execution.pool import CGROUP_PREFIX, TMP_PREFIX, WorkerPool, _Cgroup
 
+    # processes earlier tests of the session left under pytest (a Dask cluster, a browser
+    # driver) are not this pool's: only what appears from here on counts
+    before = set(_descendants(_proc_table(), os.getpid()))
     dead = subprocess.Popen(["true"])
     dead.wait()  # a pid that no longer runs: the "killed" pool's owner
     stale = [Path(tempfile.gettempdir()) / f"{TMP_PREFIX}{dead.pid}-test"]
@@ -656,9 +659,20 @@ def test_close_leaves_nothing(env):
         p.close()
     time.sleep(0.3)
     table = _proc_table()
-    assert not _descendants(table, os.getpid()), "processes outlived the pool"
+    left = _descendants(table, os.getpid()) - before
+    assert not left, f"processes outlived the pool: {_cmdlines(left)}"
     assert not [pid for pid, v in table.items() if v[1] in set(uids)]
     assert not os.path.exists(tmp)
+
+
+def _cmdlines(pids: set[int]) -> list[str]:
+    out = []
+    for pid in sorted(pids):
+        try:
+            out.append(f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
+        except OSError:
+            out.append(f"{pid}: (gone)")
+    return out
 
 
 # ----------------------------------------------------------------------------- fallback, in parallel
