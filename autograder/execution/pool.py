@@ -551,12 +551,27 @@ class WorkerPool:
             paths += [lab.hidden_dir / "probes.py" for lab in self.labs.values()]
         return paths
 
+    def _view_roots(self) -> list[Path]:
+        """The folders bound read-only into the view besides /usr: Python, the venv and the
+        framework's package (outermost folders only, shortest first)."""
+        import autograder
+
+        pkg = Path(autograder.__file__).resolve().parent
+        roots: list[Path] = []
+        for p in (Path(sys.base_prefix), Path(sys.prefix), Path(os.path.realpath(sys.executable)).parent.parent, pkg):
+            p = p.resolve()
+            if str(p).startswith("/usr/") or p == Path("/usr"):
+                continue
+            if any(p == r or r in p.parents for r in roots):
+                continue
+            roots = [r for r in roots if p not in r.parents]
+            roots.append(p)
+        return sorted(roots, key=lambda q: len(q.parts))
+
     def _tmp_view_names(self) -> list[str]:
         """Top-level names under the sandbox's /tmp that are read-only parts of the view
         (a checkout or venv living in /tmp): the worker's clean-up leaves them alone."""
-        if getattr(self, "_view_in_tmp", None) is None:
-            self._bwrap_argv(-1)  # computes it
-        return list(self._view_in_tmp)
+        return sorted({p.parts[2] for p in self._view_roots() if p.parts[:2] == ("/", "tmp") and len(p.parts) > 2})
 
     def _config(self, w: _Worker) -> dict[str, Any]:
         lim = self.limits
@@ -642,18 +657,8 @@ class WorkerPool:
             p = Path("/etc") / name
             if p.exists():
                 ro(p)
-        roots: list[Path] = []
-        for p in (Path(sys.base_prefix), Path(sys.prefix), Path(os.path.realpath(sys.executable)).parent.parent, pkg):
-            p = p.resolve()
-            if str(p).startswith("/usr/") or p == Path("/usr"):
-                continue
-            if any(p == r or r in p.parents for r in roots):
-                continue
-            roots = [r for r in roots if p not in r.parents]
-            roots.append(p)
-        for p in sorted(roots, key=lambda q: len(q.parts)):
+        for p in self._view_roots():
             ro(p)
-        self._view_in_tmp = sorted({d.split("/")[2] for d in made if d.startswith("/tmp/")})
         for name, lab in self.labs.items():
             ro((lab.hidden_dir / "probes.py").resolve(), Path(PROBES_IN_VIEW) / f"{name}.py")
         args += ["--proc", "/proc", "--dev", "/dev",
