@@ -627,7 +627,7 @@ def test_close_leaves_nothing(env):
     import subprocess
     import tempfile
 
-    from autograder.execution.pool import CGROUP_PREFIX, TMP_PREFIX, WorkerPool, _Cgroup
+    from autograder.execution.pool import CGROUP_PREFIX, TMP_PREFIX, WorkerPool, Cgroup
 
     # processes earlier tests of the session left under pytest (a Dask cluster, a browser
     # driver) are not this pool's: only what appears from here on counts
@@ -637,7 +637,7 @@ def test_close_leaves_nothing(env):
     stale = [Path(tempfile.gettempdir()) / f"{TMP_PREFIX}{dead.pid}-test"]
     stale[0].mkdir()
     (stale[0] / "w0-x").mkdir()
-    for _controller, base in _Cgroup.bases():
+    for _controller, base in Cgroup.bases():
         try:
             (base / f"{CGROUP_PREFIX}{dead.pid}-0").mkdir()
             stale.append(base / f"{CGROUP_PREFIX}{dead.pid}-0")

@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from autograder.execution.pool import Cgroup
+
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -141,55 +143,6 @@ class _CpuCgroup:
                 time.sleep(0.1)  # the last members are still being reaped
 
 
-class _MemCgroup:
-    """A fresh cgroup-v1 memory cgroup: its ``memory.max_usage_in_bytes`` is the tree's exact peak
-    (no sampling), page cache included. ``None`` path where the hierarchy is not writable."""
-
-    def __init__(self) -> None:
-        self.path: Path | None = None
-        try:
-            lines = Path("/proc/self/cgroup").read_text().splitlines()
-        except OSError:
-            return
-        for line in lines:
-            parts = line.split(":", 2)
-            if len(parts) == 3 and "memory" in parts[1].split(","):
-                target = Path("/sys/fs/cgroup/memory") / parts[2].lstrip("/") / f"autograder-bench-mem-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-                try:
-                    target.mkdir()
-                    int((target / "memory.max_usage_in_bytes").read_text())
-                except (OSError, ValueError):
-                    try:
-                        target.rmdir()
-                    except OSError:
-                        pass
-                    return
-                self.path = target
-                return
-
-    @property
-    def procs_file(self) -> str | None:
-        return str(self.path / "cgroup.procs") if self.path else None
-
-    def peak_mb(self) -> float:
-        if self.path is None:
-            return 0.0
-        try:
-            return int((self.path / "memory.max_usage_in_bytes").read_text()) / 2**20
-        except (OSError, ValueError):
-            return 0.0
-
-    def remove(self) -> None:
-        if self.path is None:
-            return
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.1)
-
-
 # --------------------------------------------------------------------------- /proc
 
 
@@ -286,12 +239,15 @@ def run_measured(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cw
                  interval_s: float = 0.25, stdout: Any = None, stderr: Any = None) -> Measurement:
     """Run ``cmd`` to completion and measure its whole process tree (see the module doc)."""
     cg = _CpuCgroup()
-    mem = _MemCgroup()
+    # exact peak of the tree (cgroup v1 memory.max_usage_in_bytes, page cache included); the
+    # pool's own cgroup helper, memory controller only
+    mem = Cgroup(f"autograder-bench-mem-{os.getpid()}-{uuid.uuid4().hex[:8]}", controllers=("memory",))
+    mem_procs = mem.procs_files()
     argv = list(cmd)
     run_env = dict(env if env is not None else os.environ)
     if cg.procs_file:  # join the cgroup before exec, so nothing the command starts escapes it
         run_env["AG_BENCH_CGROUP_PROCS"] = cg.procs_file
-        run_env["AG_BENCH_MEMCG_PROCS"] = mem.procs_file or "/dev/null"
+        run_env["AG_BENCH_MEMCG_PROCS"] = mem_procs[0] if mem_procs else "/dev/null"
         argv = ["/bin/sh", "-c", 'echo $$ > "$AG_BENCH_CGROUP_PROCS" || exit 111; echo $$ > "$AG_BENCH_MEMCG_PROCS"; '
                 'exec "$@"', "sh", *argv]
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -344,7 +300,7 @@ def run_measured(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cw
     else:
         cpu = max(rusage_cpu, sum(seen_cpu.values()))
         method = "lower bound: max(RUSAGE_CHILDREN, sum of sampled /proc CPU) (no writable cgroup)"
-    memcg_peak = mem.peak_mb() if cg.path is not None else 0.0
+    memcg_peak = mem.memory_peak_bytes() / 2**20 if cg.path is not None else 0.0
     mem.remove()
     return Measurement(wall_s=wall, cpu_s=cpu, cpu_method=method, peak_pss_mb=peak["pss"] / 1024.0,
                        peak_rss_sum_mb=peak["rss"] / 1024.0, peak_processes=peak["n"], returncode=returncode,

@@ -129,13 +129,16 @@ def _number(value: Any, default: float = 0.0) -> float:
     return default
 
 
-class _Cgroup:
+class Cgroup:
     """Per-worker memory and pids cgroups (v1), created under the pool's own cgroups
-    when the hierarchy is writable; every method is a no-op otherwise."""
+    when the hierarchy is writable; every method is a no-op otherwise. The bench uses
+    a memory-only one to read a process tree's exact peak."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, controllers: Sequence[str] = ("memory", "pids")) -> None:
         self.dirs: dict[str, Path] = {}
         for controller, base in self.bases():
+            if controller not in controllers:
+                continue
             target = base / name
             try:
                 target.mkdir(exist_ok=True)
@@ -197,6 +200,12 @@ class _Cgroup:
     def memory_usage(self) -> int:
         try:
             return int(self._read("memory", "memory.usage_in_bytes").strip() or 0)
+        except ValueError:
+            return 0
+
+    def memory_peak_bytes(self) -> int:
+        try:
+            return int(self._read("memory", "memory.max_usage_in_bytes").strip() or 0)
         except ValueError:
             return 0
 
@@ -281,7 +290,7 @@ def sweep_stale() -> list[str]:
         if pid is not None and pid != os.getpid() and not _alive(pid) and path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(str(path))
-    for _controller, base in _Cgroup.bases():
+    for _controller, base in Cgroup.bases():
         try:
             groups = list(base.glob(f"{CGROUP_PREFIX}*"))
         except OSError:
@@ -333,7 +342,7 @@ class _Task:
 class _Worker:
     slot: int
     uid: int | None
-    cgroup: _Cgroup
+    cgroup: Cgroup
     proc: subprocess.Popen | None = None
     sock: socket.socket | None = None
     log: Any = None
@@ -539,7 +548,7 @@ class WorkerPool:
         if self.is_root:
             if self.sandbox == "bubblewrap" or all(_open_to_others(p) for p in self._needed_paths()):
                 uid = 1_000_000 + (os.getpid() % 4_000_000) * 256 + slot % 256
-        cgroup = _Cgroup(f"{CGROUP_PREFIX}{os.getpid()}-{slot}")
+        cgroup = Cgroup(f"{CGROUP_PREFIX}{os.getpid()}-{slot}")
         return _Worker(slot=slot, uid=uid, cgroup=cgroup)
 
     def _needed_paths(self) -> list[Path]:
