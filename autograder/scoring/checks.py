@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Mapping
 
 import numpy as np
@@ -176,3 +178,10 @@ def number(value: Any) -> float | None:
         if isinstance(data, list) and len(data) == 1 and isinstance(data[0], (int, float)):
             return float(data[0])
     return None
+
+
+def sibling(file: str, stem: str) -> ModuleType:
+    """The module ``<stem>.py`` next to ``file`` (e.g. a suite's ``reference.py``), imported once."""
+    from autograder.scoring.probe import load_module_file
+
+    return load_module_file(Path(file).resolve().with_name(f"{stem}.py"))

@@ -26,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Iterable
 
 from autograder.execution.run_cells import safe_text
@@ -66,18 +67,29 @@ class ProbeSet:
         return register
 
 
-def load_probes(path: Path) -> ProbeSet:
-    """Import a lab's ``hidden/probes.py`` under a private module name."""
-    name = f"_autograder_probes_{abs(hash(str(path.resolve())))}"
+def load_module_file(path: Path) -> ModuleType:
+    """Import a hidden-suite file by path, once per process, under a private name.
+
+    Hidden suites are folders of loose files (run with ``--noconftest`` and
+    ``--import-mode=importlib``, never installed as a package), so probes, checks
+    and plots reach their sibling modules (``reference.py``, ``probes.py``) this way.
+    """
+    path = Path(path).resolve()
+    name = f"_autograder_hidden_{abs(hash(str(path)))}"
     if name in sys.modules:
-        return sys.modules[name].PROBES
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load probes from {path}")
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module.PROBES
+    return module
+
+
+def load_probes(path: Path) -> ProbeSet:
+    """Import a lab's ``hidden/probes.py`` under a private module name."""
+    return load_module_file(path).PROBES
 
 
 def to_plain(obj: Any, _depth: int = 0) -> Any:

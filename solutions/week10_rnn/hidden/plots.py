@@ -16,23 +16,10 @@ recall sequence (no probe runs ``RNNCell`` + ``RecurrentClassifier`` through
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.checks import CheckFailed, ProbeFailed, result, tensor
-
-
-def _reference():
-    name = "_week10_rnn_hidden_reference"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("reference.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from autograder.scoring.checks import CheckFailed, ProbeFailed, result, sibling, tensor
 
 
 def grad_norms_plot(probes) -> dict | None:
@@ -41,7 +28,7 @@ def grad_norms_plot(probes) -> dict | None:
         got = tensor(data["norms"], "norms").reshape(-1)
     except (ProbeFailed, CheckFailed, KeyError, ValueError):
         return None
-    ref = _reference()
+    ref = sibling(__file__, "reference")
     w = ref.weights(data["weights"], ref.TOY_NAMES)
     expected = np.asarray(ref.hidden_grad_norms(w, ref.as_torch(data["x"], "x"), ref.as_torch(data["y"], "y")))
     T = len(expected)

@@ -7,30 +7,17 @@ toy models (see probes.py) whose behaviour is recomputed in reference.py.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from autograder.scoring.checks import (
-    affine_fit, describe, expect, fmt, max_abs_diff, meta_tensor, number, result, shape_text, tensor,
+    affine_fit, describe, expect, fmt, max_abs_diff, meta_tensor, number, result, shape_text, sibling, tensor,
 )
 
 
-def _load_reference():
-    name = "_week10_rnn_hidden_reference"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("reference.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ref = _load_reference()
+ref = sibling(__file__, "reference")
 
 
 def _shape_is(value, shape: tuple[int, ...], what: str, call: str) -> np.ndarray:

@@ -15,27 +15,15 @@ feedback page draws. Captions are student-facing; no threshold appears here.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.checks import CheckFailed, ProbeFailed, result, tensor
+from autograder.scoring.checks import CheckFailed, ProbeFailed, result, sibling, tensor
 
 _HERE = Path(__file__).parent
 _REFERENCE_CURVE: dict | None = None
-
-
-def _module(stem: str):
-    name = f"_week11_gated_hidden_{stem}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _HERE / f"{stem}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _reference_curve() -> dict | None:
@@ -43,8 +31,8 @@ def _reference_curve() -> dict | None:
     global _REFERENCE_CURVE
     if _REFERENCE_CURVE is None:
         try:
-            probes = _module("probes")
-            ref = _module("reference")
+            probes = sibling(__file__, "probes")
+            ref = sibling(__file__, "reference")
             _REFERENCE_CURVE = probes.lstm_grad_ratio({"LSTMCell": ref.LSTMCell})
         except Exception:  # noqa: BLE001 - no reference curve, the student's curve still shows
             _REFERENCE_CURVE = {}
